@@ -1,0 +1,227 @@
+import { ServiceDefinition, SERVICES, ServiceName } from "./services";
+import { showValue } from "./show";
+import { parseVersion, PinnedVersion } from "./version";
+
+/**
+ * Everything the program needs from stack config, validated once. Code past
+ * `parseSettings` trusts these types: every string that reaches a shell has
+ * either matched a strict pattern here or is quoted as data by the script builders.
+ */
+export interface Settings {
+    registry: RegistrySettings;
+    connection: ConnectionSettings;
+    compose: ComposeSettings;
+    health: HealthTiming;
+    services: ServiceSettings[];
+}
+
+export type RegistrySettings =
+    | {
+          kind: "ecr";
+          region: string;
+          /** How many of the most recently pushed images ECR keeps. */
+          retentionCount: number;
+          /** Adopt the existing repositories (`import`) instead of creating them. */
+          adoptExisting: boolean;
+      }
+    | {
+          /** A plain registry without login (the local sandbox). */
+          kind: "plain";
+          host: string;
+      };
+
+export interface ConnectionSettings {
+    host: string;
+    port: number;
+    user: string;
+    /** The server's public host key, `ssh-ed25519 AAAA...`: a different key is refused. */
+    hostKey: string;
+}
+
+export interface ComposeSettings {
+    /** Absolute, or relative to the SSH user's home when it starts with `~/`. */
+    dir: string;
+    file: string;
+}
+
+export interface HealthTiming {
+    startPeriodSeconds: number;
+    intervalSeconds: number;
+    timeoutSeconds: number;
+}
+
+export interface ServiceSettings extends ServiceDefinition {
+    version: PinnedVersion;
+    healthUrl: string;
+}
+
+/** Reads one raw config value, `key` or `namespace:key`; `undefined` when it is not set. */
+export type ConfigReader = (key: string) => string | undefined;
+
+export class ConfigError extends Error {
+    constructor(readonly problems: string[]) {
+        super(`invalid stack config:\n  - ${problems.join("\n  - ")}`);
+    }
+}
+
+export const DEFAULT_HEALTH_URLS: Record<ServiceName, string> = {
+    // The runbook's check (step 10 of its full example).
+    backend: "https://app.probabilityia.com.co/api/v1/health",
+    frontend: "https://app.probabilityia.com.co/",
+    website: "https://probabilityia.com.co/",
+    // nginx fronts the others: it is healthy when it proxies the API again.
+    nginx: "https://app.probabilityia.com.co/api/v1/health",
+};
+
+const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[?[0-9A-Fa-f:]+\]?)$/;
+const REGISTRY_HOST = /^[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?(?::[0-9]{1,5})?$/;
+const USER = /^[a-z_][a-z0-9_-]{0,31}$/;
+const REGION = /^[a-z]{2}(?:-gov)?-[a-z]+-[0-9]$/;
+const COMPOSE_FILE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\.ya?ml$/;
+const HOST_KEY = /^(?:ssh-ed25519|ecdsa-sha2-nistp(?:256|384|521)|ssh-rsa) [A-Za-z0-9+/]{60,}={0,2}$/;
+// Paths are quoted as data in scripts; this only keeps them printable and readable.
+const PATH = /^(?:~\/|\/)[A-Za-z0-9._\/@+-]{0,255}$/;
+
+class Reader {
+    readonly problems: string[] = [];
+    constructor(private readonly read: ConfigReader) {}
+
+    string(key: string, pattern: RegExp, fallback: string | undefined, describe: string): string {
+        const value = this.read(key) ?? fallback;
+        if (value === undefined) {
+            this.problems.push(`${key} is required: ${describe}`);
+            return "";
+        }
+        if (!pattern.test(value)) {
+            this.problems.push(`${key}: ${showValue(value)} is not ${describe}`);
+        }
+        return value;
+    }
+
+    integer(key: string, fallback: number, min: number, max: number): number {
+        const raw = this.read(key);
+        if (raw === undefined) {
+            return fallback;
+        }
+        const value = /^[0-9]{1,9}$/.test(raw) ? Number(raw) : NaN;
+        if (!(value >= min && value <= max)) {
+            this.problems.push(`${key}: ${showValue(raw)} is not a whole number from ${min} to ${max}`);
+        }
+        return value;
+    }
+
+    boolean(key: string, fallback: boolean): boolean {
+        const raw = this.read(key);
+        if (raw === undefined) {
+            return fallback;
+        }
+        if (raw !== "true" && raw !== "false") {
+            this.problems.push(`${key}: ${showValue(raw)} is not true or false`);
+        }
+        return raw === "true";
+    }
+
+    url(key: string, value: string): string {
+        let parsed: URL | undefined;
+        try {
+            parsed = new URL(value);
+        } catch {
+            parsed = undefined;
+        }
+        // The URL is quoted as data in the script; printable ASCII keeps it reviewable.
+        if (!parsed || !/^https?:$/.test(parsed.protocol) || !/^[\x21-\x7e]{1,2048}$/.test(value)) {
+            this.problems.push(`${key}: ${showValue(value)} is not an http(s) URL`);
+        }
+        return value;
+    }
+
+    object(key: string): Record<string, unknown> {
+        const raw = this.read(key);
+        if (raw === undefined) {
+            return {};
+        }
+        try {
+            const value: unknown = JSON.parse(raw);
+            if (value !== null && typeof value === "object" && !Array.isArray(value)) {
+                return value as Record<string, unknown>;
+            }
+        } catch {
+            // reported below
+        }
+        this.problems.push(`${key}: ${showValue(raw)} is not an object`);
+        return {};
+    }
+
+    version(service: ServiceDefinition): PinnedVersion {
+        const raw = this.read(service.versionKey);
+        if (raw === undefined) {
+            this.problems.push(`${service.versionKey} is required: the release tag ${service.name} runs (pulumi config set ${service.versionKey} 2026.01.4-f214c2d)`);
+            return { tag: "", form: "calver-sha" };
+        }
+        try {
+            return parseVersion(service.versionKey, raw);
+        } catch (error) {
+            this.problems.push((error as Error).message);
+            return { tag: raw, form: "calver-sha" };
+        }
+    }
+}
+
+function readRegistry(r: Reader, read: ConfigReader): RegistrySettings {
+    const registry = read("registry") ?? "ecr";
+    if (registry !== "ecr") {
+        return { kind: "plain", host: r.string("registry", REGISTRY_HOST, undefined, "`ecr` or a registry host[:port]") };
+    }
+    return {
+        kind: "ecr",
+        region: r.string("aws:region", REGION, undefined, "an AWS region such as us-east-1 (pulumi config set aws:region us-east-1)"),
+        retentionCount: r.integer("retentionCount", 5, 1, 1000),
+        adoptExisting: r.boolean("adoptExistingRepositories", false),
+    };
+}
+
+function readServices(r: Reader): ServiceSettings[] {
+    const urls = r.object("healthUrls");
+    for (const key of Object.keys(urls)) {
+        if (!SERVICES.some((s) => s.name === key)) {
+            r.problems.push(`healthUrls.${showValue(key)} is not a service: expected ${SERVICES.map((s) => s.name).join(", ")}`);
+        }
+    }
+    return SERVICES.map((service) => {
+        const raw = urls[service.name] ?? DEFAULT_HEALTH_URLS[service.name];
+        const healthUrl = typeof raw === "string" ? r.url(`healthUrls.${service.name}`, raw) : "";
+        if (typeof raw !== "string") {
+            r.problems.push(`healthUrls.${service.name} is not a string`);
+        }
+        return { ...service, version: r.version(service), healthUrl };
+    });
+}
+
+/** Validates raw stack config into typed settings, reporting every problem at once. */
+export function parseSettings(read: ConfigReader): Settings {
+    const r = new Reader(read);
+    const settings: Settings = {
+        registry: readRegistry(r, read),
+        connection: {
+            host: r.string("host", HOST, undefined, "a host name or IP address of the server"),
+            port: r.integer("sshPort", 22, 1, 65535),
+            user: r.string("sshUser", USER, undefined, "a Unix user name"),
+            hostKey: r.string("sshHostKey", HOST_KEY, undefined,
+                "the server's public SSH host key, one line `ssh-ed25519 AAAA...` (ssh-keyscan -t ed25519 HOST)"),
+        },
+        compose: {
+            dir: r.string("composeDir", PATH, "~/probability/infra/compose-prod", "an absolute path or one starting with ~/"),
+            file: r.string("composeFile", COMPOSE_FILE, "podman-compose.yaml", "a compose file name ending in .yaml or .yml"),
+        },
+        health: {
+            startPeriodSeconds: r.integer("healthStartPeriodSeconds", 2, 0, 600),
+            intervalSeconds: r.integer("healthIntervalSeconds", 1, 1, 60),
+            timeoutSeconds: r.integer("healthTimeoutSeconds", 60, 1, 1800),
+        },
+        services: readServices(r),
+    };
+    if (r.problems.length > 0) {
+        throw new ConfigError(r.problems);
+    }
+    return settings;
+}

@@ -1,0 +1,183 @@
+import * as assert from "assert";
+import { commandsOf, key, prodConfig, resourceNamed, runProgram, stackConfig, TEST_HOST_KEY } from "./harness";
+
+const SERVICES = ["backend", "frontend", "website", "nginx"];
+const REGISTRY = "476702565908.dkr.ecr.us-east-1.amazonaws.com";
+
+function script(run: Awaited<ReturnType<typeof runProgram>>, service: string): string {
+    return resourceNamed(run, "command:remote:Command", service).inputs.create;
+}
+
+describe("the program with Pulumi.prod.yaml", () => {
+    let run: Awaited<ReturnType<typeof runProgram>>;
+    before(async () => {
+        run = await runProgram(prodConfig());
+    });
+
+    describe("ECR repositories", () => {
+        for (const service of SERVICES) {
+            it(`probability-${service}: release tags immutable, latest movable, scanned, encrypted, protected, adopted`, () => {
+                const repo = resourceNamed(run, "aws:ecr/repository:Repository", service);
+                assert.strictEqual(repo.inputs.name, `probability-${service}`);
+                assert.strictEqual(repo.inputs.imageTagMutability, "IMMUTABLE_WITH_EXCLUSION");
+                assert.deepStrictEqual(repo.inputs.imageTagMutabilityExclusionFilters, [{ filter: "latest", filterType: "WILDCARD" }]);
+                assert.deepStrictEqual(repo.inputs.imageScanningConfiguration, { scanOnPush: true });
+                assert.deepStrictEqual(repo.inputs.encryptionConfigurations, [{ encryptionType: "AES256" }]);
+                assert.strictEqual(repo.inputs.forceDelete, false);
+                assert.strictEqual(repo.protect, true);
+                // Pulumi.prod.yaml sets adoptExistingRepositories: the existing repositories are imported.
+                assert.strictEqual(repo.importId, `probability-${service}`);
+            });
+
+            it(`probability-${service}: keeps 5 images and never expires latest or the pinned version`, () => {
+                const policy = JSON.parse(resourceNamed(run, "aws:ecr/lifecyclePolicy:LifecyclePolicy", service).inputs.policy);
+                assert.deepStrictEqual(
+                    policy.rules.map((r: any) => [r.rulePriority, r.selection.tagStatus, r.selection.tagPatternList, r.selection.countNumber]),
+                    [
+                        [1, "tagged", ["latest"], 1],
+                        [2, "tagged", ["2026.01.5-18c9e87"], 1],
+                        [3, "any", undefined, 5],
+                    ],
+                );
+            });
+        }
+
+        it("creates the repositories when adoptExistingRepositories is off", async () => {
+            const fresh = await runProgram(prodConfig({ [key("adoptExistingRepositories")]: "false" }));
+            assert.ok(fresh.resources.filter((r) => r.type === "aws:ecr/repository:Repository").every((r) => r.importId === undefined));
+        });
+
+        it("takes the retention count from config", async () => {
+            const seven = await runProgram(prodConfig({ [key("retentionCount")]: "7" }));
+            const policy = JSON.parse(resourceNamed(seven, "aws:ecr/lifecyclePolicy:LifecyclePolicy", "backend").inputs.policy);
+            assert.strictEqual(policy.rules.at(-1).selection.countNumber, 7);
+        });
+    });
+
+    describe("rollback commands", () => {
+        it("has one remote command per service, each running after the previous one: backend, frontend, website, nginx", () => {
+            const commands = commandsOf(run);
+            assert.deepStrictEqual(commands.map((c) => c.name), SERVICES);
+            commands.forEach((command, index) => {
+                const expected = index === 0 ? [] : [commands[index - 1].key];
+                assert.deepStrictEqual(command.dependsOn, expected, `${command.name} depends on`);
+            });
+        });
+
+        it("connects with the pinned host key, bounded dialling, and the private key as a secret", () => {
+            for (const command of commandsOf(run)) {
+                const connection = command.inputs.connection;
+                // The whole connection is wrapped as a secret because it holds the key.
+                assert.strictEqual(connection["4dabf18193072939515e22adb298388d"], "1b47061264138c4ac30d75fd1eb44270");
+                assert.strictEqual(connection.value.hostKey, TEST_HOST_KEY);
+                assert.strictEqual(connection.value.dialErrorLimit, 3);
+                assert.strictEqual(connection.value.perDialTimeout, 10);
+            }
+        });
+
+        for (const [service, composeService, container] of [
+            ["backend", "back-central", "backend_prod"],
+            ["frontend", "front-central", "frontend_prod"],
+            ["website", "front-website", "website_prod"],
+        ]) {
+            it(`${service}: logs in to ECR on the server, pulls, retags latest, stop/rm/up ${composeService}, restarts nginx, gates on health`, () => {
+                const text = script(run, service);
+                assert.match(text, new RegExp(`^container=${container}$`, "m"));
+                assert.match(text, new RegExp(`^compose_service=${composeService}$`, "m"));
+                assert.match(text, new RegExp(`^target_image=${REGISTRY}/probability-${service}:2026\\.01\\.5-18c9e87$`, "m"));
+                assert.match(text, /aws ecr get-login-password --region us-east-1 \| bounded "\$limit_login" podman login --username AWS --password-stdin 476702565908\.dkr\.ecr\.us-east-1\.amazonaws\.com/);
+                assert.match(text, /podman pull --quiet "\$target_image"/);
+                assert.match(text, /podman tag "\$1" "\$image_repository:latest"/);
+                assert.match(text, /podman stop --ignore "\$container"[^\n]*&&\n[^\n]*podman rm --ignore "\$container"[^\n]*&&\n[^\n]*podman-compose -f "\$compose_file" up -d --no-deps "\$compose_service"/);
+                assert.match(text, /podman restart nginx_prod/);
+                assert.ok(!text.includes("--force-recreate"));
+            });
+        }
+
+        it("nginx: recreated in place with --force-recreate and not restarted afterwards", () => {
+            const text = script(run, "nginx");
+            assert.match(text, /podman-compose -f "\$compose_file" up -d --no-deps --force-recreate "\$compose_service"/);
+            assert.ok(!text.includes("podman stop"));
+            assert.match(text, /^restart_proxy\(\) \{ :; \}$/m);
+        });
+
+        it("uses the health URLs of the stack", () => {
+            assert.match(script(run, "backend"), /^health_url=https:\/\/app\.probabilityia\.com\.co\/api\/v1\/health$/m);
+            assert.match(script(run, "website"), /^health_url=https:\/\/probabilityia\.com\.co\/$/m);
+        });
+    });
+
+    it("exports, per service, the repository URL, the pinned version and the deployed image", () => {
+        for (const service of SERVICES) {
+            assert.deepStrictEqual(run.outputs.services[service], {
+                repositoryUrl: `${REGISTRY}/probability-${service}`,
+                version: "2026.01.5-18c9e87",
+                image: `${REGISTRY}/probability-${service}:2026.01.5-18c9e87`,
+            });
+        }
+    });
+});
+
+describe("changing one pinned version", () => {
+    it("changes the inputs of that service's command alone", async () => {
+        const before = await runProgram(prodConfig());
+        const after = await runProgram(prodConfig({ [key("backendVersion")]: "2026.01.4-f214c2d" }));
+        const changed = commandsOf(after)
+            .filter((command) => JSON.stringify(command.inputs) !== JSON.stringify(resourceNamed(before, command.type, command.name).inputs))
+            .map((command) => command.name);
+        assert.deepStrictEqual(changed, ["backend"]);
+        assert.match(script(after, "backend"), /^version=2026\.01\.4-f214c2d$/m);
+    });
+
+    it("gives the same inputs when nothing changed, so an unchanged up does no remote work", async () => {
+        const first = commandsOf(await runProgram(prodConfig())).map((c) => c.inputs);
+        const second = commandsOf(await runProgram(prodConfig())).map((c) => c.inputs);
+        assert.deepStrictEqual(second, first);
+    });
+});
+
+describe("bad config is refused before any resource is registered", () => {
+    for (const service of SERVICES) {
+        for (const bad of ["latest", "2026.1.4", "v2026.01.4", "18c9e8", "2026.01.4-f214c2d; rm -rf /"]) {
+            it(`${service}Version=${JSON.stringify(bad)}`, async () => {
+                await assert.rejects(
+                    runProgram(prodConfig({ [key(`${service}Version`)]: bad })),
+                    (error: Error & { registered: unknown[] }) =>
+                        error.message.includes(`${service}Version: ${JSON.stringify(bad)} is not a release tag`) &&
+                        error.message.includes("Accepted forms: YYYY.MM.N-SHA") &&
+                        error.registered.length === 0,
+                );
+            });
+        }
+    }
+
+    it("a missing version names its key and how to set it", async () => {
+        await assert.rejects(runProgram(prodConfig({ [key("websiteVersion")]: undefined })), /websiteVersion is required: .*pulumi config set websiteVersion/);
+    });
+
+    it("a stack without a pinned host key fails with how to get one", async () => {
+        await assert.rejects(runProgram(prodConfig({ [key("sshHostKey")]: undefined })), /sshHostKey is required: .*ssh-keyscan/);
+    });
+
+    it("a stack without the private key fails naming it", async () => {
+        await assert.rejects(runProgram(prodConfig({ [key("sshPrivateKey")]: undefined })), /sshPrivateKey/);
+    });
+
+    it("reports every problem at once", async () => {
+        await assert.rejects(
+            runProgram(prodConfig({ [key("backendVersion")]: "latest", [key("sshPort")]: "0", [key("host")]: "a b" })),
+            (error: Error) => /backendVersion/.test(error.message) && /sshPort/.test(error.message) && /host: "a b"/.test(error.message),
+        );
+    });
+});
+
+describe("the program with Pulumi.local.yaml", () => {
+    it("uses the sandbox registry without ECR: no repositories, no login", async () => {
+        const run = await runProgram({ ...stackConfig("local"), [key("sshHostKey")]: TEST_HOST_KEY, [key("sshPrivateKey")]: "k" }, "local");
+        assert.deepStrictEqual(run.resources.filter((r) => r.type.startsWith("aws:")), []);
+        const text = script(run, "backend");
+        assert.ok(!text.includes("podman login"));
+        assert.match(text, /^target_image=127\.0\.0\.1:5050\/probability-backend:/m);
+        assert.match(text, /^compose_dir=\/var\/lib\/rollback-sandbox\/probability\/infra\/compose-prod$/m);
+    });
+});
