@@ -2,7 +2,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { ServiceRepository } from "./components/serviceRepository";
 import { ServiceRollback } from "./components/serviceRollback";
 import { loadSettings } from "./config/load";
+import { ServiceSettings } from "./config/settings";
 import { PROXY_SERVICE, SERVICES } from "./config/services";
+import { pinnedDigest } from "./registry/pinnedDigest";
 
 const { settings, privateKey } = loadSettings();
 const { registry } = settings;
@@ -11,40 +13,46 @@ const proxyContainer = SERVICES.find((s) => s.name === PROXY_SERVICE)!.container
 interface ServiceOutput {
     repositoryUrl: pulumi.Output<string>;
     version: string;
+    digest: pulumi.Output<string>;
     image: pulumi.Output<string>;
+}
+
+/** The service's ECR repository, or its path in the plain registry. */
+function repositoryFor(service: ServiceSettings): { url: pulumi.Output<string>; resource?: pulumi.Resource } {
+    if (registry.kind === "plain") {
+        return { url: pulumi.output(`${registry.host}/${service.repository}`) };
+    }
+    const repository = new ServiceRepository(service.name, {
+        repositoryName: service.repository,
+        retentionCount: registry.retentionCount,
+        protectedTags: [service.version.tag],
+        adoptExisting: registry.adoptExisting,
+    });
+    return { url: repository.repositoryUrl, resource: repository.repository };
 }
 
 const outputs: Record<string, ServiceOutput> = {};
 let previous: ServiceRollback | undefined;
 
 for (const service of settings.services) {
-    const repositoryUrl =
-        registry.kind === "ecr"
-            ? new ServiceRepository(service.name, {
-                  repositoryName: service.repository,
-                  retentionCount: registry.retentionCount,
-                  protectedTags: [service.version.tag],
-                  adoptExisting: registry.adoptExisting,
-              }).repositoryUrl
-            : pulumi.output(`${registry.host}/${service.repository}`);
+    const { url: repositoryUrl, resource } = repositoryFor(service);
+    const digest = pinnedDigest(service, registry, resource);
 
     // One service at a time, in the fixed order, each after the previous one succeeded.
-    const rollback = new ServiceRollback(
-        service.name,
-        {
-            service,
-            imageRepository: repositoryUrl,
-            ecrRegion: registry.kind === "ecr" ? registry.region : undefined,
-            connection: settings.connection,
-            privateKey,
-            compose: settings.compose,
-            health: settings.health,
-            proxyContainer: service.name === PROXY_SERVICE ? undefined : proxyContainer,
-            runAfter: previous,
-        },
-    );
+    const rollback = new ServiceRollback(service.name, {
+        service,
+        imageRepository: repositoryUrl,
+        imageDigest: digest,
+        ecrRegion: registry.kind === "ecr" ? registry.region : undefined,
+        connection: settings.connection,
+        privateKey,
+        compose: settings.compose,
+        health: settings.health,
+        proxyContainer: service.name === PROXY_SERVICE ? undefined : proxyContainer,
+        runAfter: previous,
+    });
     previous = rollback;
-    outputs[service.name] = { repositoryUrl, version: service.version.tag, image: rollback.image };
+    outputs[service.name] = { repositoryUrl, version: service.version.tag, digest, image: rollback.image };
 }
 
 export const services = outputs;

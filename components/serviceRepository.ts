@@ -18,13 +18,14 @@ export interface ServiceRepositoryArgs {
  * only `latest` moves; the repository is protected from deletion.
  */
 export class ServiceRepository extends pulumi.ComponentResource {
+    readonly repository: aws.ecr.Repository;
     readonly repositoryUrl: pulumi.Output<string>;
     readonly repositoryArn: pulumi.Output<string>;
 
     constructor(name: string, args: ServiceRepositoryArgs, opts?: pulumi.ComponentResourceOptions) {
         super("probability:rollback:ServiceRepository", name, {}, opts);
 
-        const repository = new aws.ecr.Repository(
+        const repository = (this.repository = new aws.ecr.Repository(
             name,
             {
                 name: args.repositoryName,
@@ -39,7 +40,7 @@ export class ServiceRepository extends pulumi.ComponentResource {
                 protect: true,
                 import: args.adoptExisting ? args.repositoryName : undefined,
             },
-        );
+        ));
 
         new aws.ecr.LifecyclePolicy(
             name,

@@ -7,6 +7,8 @@ export interface ServiceRollbackArgs {
     service: ServiceSettings;
     /** `<registry>/<repository>` without tag. */
     imageRepository: pulumi.Input<string>;
+    /** `sha256:...` of the pinned version's image, resolved at preview. */
+    imageDigest: pulumi.Input<string>;
     /** ECR login on the server; absent for a registry without login. */
     ecrRegion?: string;
     connection: ConnectionSettings;
@@ -36,7 +38,7 @@ export class ServiceRollback extends pulumi.ComponentResource {
         super("probability:rollback:ServiceRollback", name, {}, opts);
 
         const { service, connection } = args;
-        this.image = pulumi.interpolate`${args.imageRepository}:${service.version.tag}`;
+        this.image = pulumi.interpolate`${args.imageRepository}@${args.imageDigest}`;
         const script = pulumi.all([args.imageRepository, this.image]).apply(([imageRepository, targetImage]) =>
             rollbackCommand({
                 stack: pulumi.getStack(),

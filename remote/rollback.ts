@@ -10,7 +10,7 @@ export interface RollbackPlan {
     service: ServiceSettings;
     /** `<registry>/<repository>`, without tag. */
     imageRepository: string;
-    /** The image to run: `<imageRepository>:<tag>` or `<imageRepository>@sha256:...`. */
+    /** The image to run, pinned by digest: `<imageRepository>@sha256:...`. */
     targetImage: string;
     /** Set for ECR: the server logs in with its own AWS credentials. */
     ecrLogin?: { region: string; registryHost: string };
@@ -86,7 +86,13 @@ export function helpers(): string[] {
         "}",
         `image_id() { podman image inspect --format '{{.Id}}' "$1" 2>/dev/null; }`,
         `running_image() { podman container inspect --format '{{if .State.Running}}{{.Image}}{{end}}' "$container" 2>/dev/null || true; }`,
-        `image_tags() { podman image inspect --format '{{join .RepoTags " "}}' "$1" 2>/dev/null || echo "$1"; }`,
+        "# release_tags ID: the image's tags in this repository but latest, or its short ID.",
+        "release_tags() {",
+        `  local tags`,
+        `  tags=$(podman image inspect --format '{{range .RepoTags}}{{println .}}{{end}}' "$1" 2>/dev/null |`,
+        `    awk -v p="$image_repository:" 'index($0, p) == 1 && substr($0, length(p) + 1) != "latest" { printf "%s%s", sep, substr($0, length(p) + 1); sep = " " }') || true`,
+        `  printf '%s' "\${tags:-\${1:0:12}}"`,
+        "}",
         "wait_healthy() {",
         `  sleep "$health_start_period"`,
         `  local deadline=$((SECONDS + health_timeout))`,
@@ -151,8 +157,11 @@ export function pullStep(): string[] {
     return [
         `say "pulling $target_image"`,
         `if ! bounded "$limit_pull" podman pull --quiet "$target_image" >/dev/null; then`,
-        `  fail "could not pull $target_image ($service $version): the tag is not in the registry or the registry is unreachable; nothing was changed, $container still runs $(image_tags "$(running_image)")"`,
+        `  fail "could not pull $target_image ($service $version): the tag is not in the registry or the registry is unreachable; nothing was changed, $container still runs $(release_tags "$(running_image)")"`,
         "fi",
+        // Pulled by digest: tag it with its version too, so `podman images` and
+        // the messages below name it as the runbook's pull by tag did.
+        `podman tag "$target_image" "$image_repository:$version"`,
         `target_id=$(image_id "$target_image")`,
         `previous_id=$(running_image)`,
     ];
@@ -187,7 +196,7 @@ export function switchStep(): string[] {
     return [
         `say "switching $container to $version, then waiting up to \${health_timeout}s for $health_url"`,
         `if switch_to "$target_id"; then`,
-        `  audit "$(image_tags "$previous_id")" "$version $target_id" deployed`,
+        `  audit "$(release_tags "$previous_id")" "$version $target_id" deployed`,
         `  say "running $version, healthy"`,
         "  exit 0",
         "fi",
@@ -195,7 +204,7 @@ export function switchStep(): string[] {
         `  audit none "$version $target_id" failed`,
         `  fail "$version did not become healthy within \${health_timeout}s and no earlier container existed to restore"`,
         "fi",
-        `previous_tags=$(image_tags "$previous_id")`,
+        `previous_tags=$(release_tags "$previous_id")`,
         `say "$version is not healthy, restoring $previous_tags"`,
         `if switch_to "$previous_id"; then`,
         `  audit "$version $target_id" "$previous_tags" reverted`,

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "crypto";
 import * as fs from "fs";
 import * as yaml from "js-yaml";
 import * as path from "path";
@@ -45,6 +46,28 @@ export function prodConfig(overrides: Record<string, string | undefined> = {}): 
     };
 }
 
+/** The releases every mocked ECR repository holds, oldest first; the last one is also `latest`. */
+export const ECR_RELEASES = [
+    ["2026.01.1", "0a1b2c3"],
+    ["2026.01.2", "4d5e6f7"],
+    ["2026.01.3", "abc1234"],
+    ["2026.01.4", "f214c2d"],
+    ["2026.01.5", "18c9e87"],
+];
+
+/** The digest a mocked repository gives a release. */
+export function ecrDigest(repository: string, release: string): string {
+    return `sha256:${createHash("sha256").update(`${repository}:${release}`).digest("hex")}`;
+}
+
+function ecrImageIds(repository: string): Array<{ imageDigest: string; imageTag: string }> {
+    return ECR_RELEASES.flatMap(([calver, sha], index) => {
+        const digest = ecrDigest(repository, calver);
+        const tags = [`${calver}-${sha}`, calver, sha, ...(index === ECR_RELEASES.length - 1 ? ["latest"] : [])];
+        return tags.map((imageTag) => ({ imageDigest: digest, imageTag }));
+    });
+}
+
 /** `backendVersion` → `probability-rollback:backendVersion`. */
 export function key(name: string): string {
     return `${PROJECT}:${name}`;
@@ -74,7 +97,10 @@ export async function runProgram(config: Record<string, string | undefined>, sta
                 return { id: `${args.name}-id`, state: outputs };
             },
             call(args: pulumi.runtime.MockCallArgs) {
-                return args.inputs;
+                if (args.token === "aws:ecr/getImages:getImages") {
+                    return { repositoryName: args.inputs.repositoryName, imageIds: ecrImageIds(args.inputs.repositoryName) };
+                }
+                throw new Error(`unexpected invoke ${args.token}`);
             },
         },
         PROJECT,

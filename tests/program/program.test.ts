@@ -1,5 +1,5 @@
 import * as assert from "assert";
-import { commandsOf, key, prodConfig, resourceNamed, runProgram, stackConfig, TEST_HOST_KEY } from "./harness";
+import { commandsOf, ecrDigest, key, prodConfig, resourceNamed, runProgram, TEST_HOST_KEY } from "./harness";
 
 const SERVICES = ["backend", "frontend", "website", "nginx"];
 const REGISTRY = "476702565908.dkr.ecr.us-east-1.amazonaws.com";
@@ -84,7 +84,10 @@ describe("the program with Pulumi.prod.yaml", () => {
                 const text = script(run, service);
                 assert.match(text, new RegExp(`^container=${container}$`, "m"));
                 assert.match(text, new RegExp(`^compose_service=${composeService}$`, "m"));
-                assert.match(text, new RegExp(`^target_image=${REGISTRY}/probability-${service}:2026\\.01\\.5-18c9e87$`, "m"));
+                // Pinned by the digest the pinned tag had at preview.
+                const digest = ecrDigest(`probability-${service}`, "2026.01.5");
+                assert.match(text, new RegExp(`^target_image=${REGISTRY}/probability-${service}@${digest}$`, "m"));
+                assert.match(text, /^version=2026\.01\.5-18c9e87$/m);
                 assert.match(text, /aws ecr get-login-password --region us-east-1 \| bounded "\$limit_login" podman login --username AWS --password-stdin 476702565908\.dkr\.ecr\.us-east-1\.amazonaws\.com/);
                 assert.match(text, /podman pull --quiet "\$target_image"/);
                 assert.match(text, /podman tag "\$1" "\$image_repository:latest"/);
@@ -107,12 +110,14 @@ describe("the program with Pulumi.prod.yaml", () => {
         });
     });
 
-    it("exports, per service, the repository URL, the pinned version and the deployed image", () => {
+    it("exports, per service, the repository URL, the pinned version, its digest and the deployed image", () => {
         for (const service of SERVICES) {
+            const digest = ecrDigest(`probability-${service}`, "2026.01.5");
             assert.deepStrictEqual(run.outputs.services[service], {
                 repositoryUrl: `${REGISTRY}/probability-${service}`,
                 version: "2026.01.5-18c9e87",
-                image: `${REGISTRY}/probability-${service}:2026.01.5-18c9e87`,
+                digest,
+                image: `${REGISTRY}/probability-${service}@${digest}`,
             });
         }
     });
@@ -133,6 +138,26 @@ describe("changing one pinned version", () => {
         const first = commandsOf(await runProgram(prodConfig())).map((c) => c.inputs);
         const second = commandsOf(await runProgram(prodConfig())).map((c) => c.inputs);
         assert.deepStrictEqual(second, first);
+    });
+});
+
+describe("a pinned tag that is not in the repository", () => {
+    it("fails the program (so the preview) naming the service, the tag and the versions still available, newest first", async () => {
+        await assert.rejects(
+            runProgram(prodConfig({ [key("frontendVersion")]: "2026.01.9-deadbee" })),
+            (error: Error) =>
+                error.message.includes(
+                    "frontendVersion: frontend cannot be deployed at 2026.01.9-deadbee: no image in probability-frontend has that tag (never pushed, or expired). " +
+                        "Versions that can still be rolled back to, newest first: 2026.01.5-18c9e87, 2026.01.4-f214c2d, 2026.01.3-abc1234, 2026.01.2-4d5e6f7, 2026.01.1-0a1b2c3.",
+                ),
+        );
+    });
+
+    it("resolves the short CalVer and SHA forms to the same image", async () => {
+        for (const tag of ["2026.01.4", "f214c2d"]) {
+            const run = await runProgram(prodConfig({ [key("backendVersion")]: tag }));
+            assert.strictEqual(run.outputs.services.backend.digest, ecrDigest("probability-backend", "2026.01.4"));
+        }
     });
 });
 
@@ -168,16 +193,5 @@ describe("bad config is refused before any resource is registered", () => {
             runProgram(prodConfig({ [key("backendVersion")]: "latest", [key("sshPort")]: "0", [key("host")]: "a b" })),
             (error: Error) => /backendVersion/.test(error.message) && /sshPort/.test(error.message) && /host: "a b"/.test(error.message),
         );
-    });
-});
-
-describe("the program with Pulumi.local.yaml", () => {
-    it("uses the sandbox registry without ECR: no repositories, no login", async () => {
-        const run = await runProgram({ ...stackConfig("local"), [key("sshHostKey")]: TEST_HOST_KEY, [key("sshPrivateKey")]: "k" }, "local");
-        assert.deepStrictEqual(run.resources.filter((r) => r.type.startsWith("aws:")), []);
-        const text = script(run, "backend");
-        assert.ok(!text.includes("podman login"));
-        assert.match(text, /^target_image=127\.0\.0\.1:5050\/probability-backend:/m);
-        assert.match(text, /^compose_dir=\/var\/lib\/rollback-sandbox\/probability\/infra\/compose-prod$/m);
     });
 });
