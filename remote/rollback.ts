@@ -39,7 +39,7 @@ export function rollbackCommand(plan: RollbackPlan): string {
         `# Roll ${plan.service.name} to ${plan.service.version.tag} (stack ${plan.stack}).`,
         ...variables(plan),
         ...helpers(),
-        ...recreateFunction(plan),
+        ...recreateFunction(),
         ...restartProxyFunction(plan),
         ...switchFunction(),
         ...lockStep(),
@@ -77,10 +77,11 @@ export function helpers(): string[] {
     return [
         `say() { printf '[%s] %s\\n' "$service" "$*"; }`,
         `fail() { printf '[%s] FAILED: %s\\n' "$service" "$*" >&2; exit 1; }`,
-        "# bounded LIMIT CMD...: runs CMD, cut off after LIMIT seconds.",
+        "# bounded LIMIT CMD...: runs CMD, cut off after LIMIT seconds. CMD does not get the",
+        "# lock's fd 9: podman would hand it to the container's conmon, which outlives this script.",
         "bounded() {",
         `  local limit=$1 status=0; shift`,
-        `  timeout --kill-after=5 "$limit" "$@" || status=$?`,
+        `  timeout --kill-after=5 "$limit" "$@" 9>&- || status=$?`,
         `  if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then say "timed out after \${limit}s: $*" >&2; fi`,
         `  return "$status"`,
         "}",
@@ -108,20 +109,24 @@ export function helpers(): string[] {
 }
 
 /**
- * Recreates the container from the local `:latest` tag, as the runbook does.
+ * Recreates the container from the local `:latest` tag, as the runbook does for
+ * backend, frontend and website. nginx goes the same way rather than the
+ * runbook's `up -d --force-recreate --no-deps nginx`: podman-compose 1.0.3
+ * still brings up `depends_on` services with --no-deps, and --force-recreate
+ * then recreates all four containers (measured in the sandbox); after stop and
+ * rm, `up` recreates nginx alone and only starts the others if they are down.
  * Steps are chained with && because bash ignores `set -e` inside a function
  * called from an `if`, and the caller decides what a failure means.
  */
-export function recreateFunction(plan: RollbackPlan): string[] {
-    const compose = `bounded "$limit_compose" podman-compose -f "$compose_file" up -d --no-deps`;
-    const steps = plan.proxyContainer
-        ? [
-              `bounded "$limit_podman" podman stop --ignore "$container" >/dev/null`,
-              `bounded "$limit_podman" podman rm --ignore "$container" >/dev/null`,
-              `${compose} "$compose_service"`,
-          ]
-        : [`${compose} --force-recreate "$compose_service"`];
-    return ["recreate() {", `  cd "$compose_dir" &&`, `  ${steps.join(" &&\n  ")}`, "}"];
+export function recreateFunction(): string[] {
+    return [
+        "recreate() {",
+        `  cd "$compose_dir" &&`,
+        `  bounded "$limit_podman" podman stop --ignore "$container" >/dev/null &&`,
+        `  bounded "$limit_podman" podman rm --ignore "$container" >/dev/null &&`,
+        `  bounded "$limit_compose" podman-compose -f "$compose_file" up -d --no-deps "$compose_service"`,
+        "}",
+    ];
 }
 
 /** nginx resolves the services' addresses when it starts: restart it after one moved. */
@@ -137,8 +142,9 @@ export function restartProxyFunction(plan: RollbackPlan): string[] {
 export function lockStep(): string[] {
     return [
         `exec 9>>"$lock_file"`,
-        `if ! flock -w "$limit_lock" 9; then`,
-        `  fail "another rollback still holds $lock_file after \${limit_lock}s: $(cat "$lock_file.holder" 2>/dev/null || echo unknown)"`,
+        "if ! flock -n 9; then",
+        `  say "waiting up to \${limit_lock}s for another rollback: $(cat "$lock_file.holder" 2>/dev/null || echo unknown)"`,
+        `  flock -w "$limit_lock" 9 || fail "another rollback still holds $lock_file after \${limit_lock}s: $(cat "$lock_file.holder" 2>/dev/null || echo unknown); nothing was changed"`,
         "fi",
         `printf 'stack %s, service %s, pid %s, since %s\\n' "$stack" "$service" "$$" "$(date -u +%H:%M:%SZ)" >"$lock_file.holder"`,
     ];

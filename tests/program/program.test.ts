@@ -97,10 +97,11 @@ describe("the program with Pulumi.prod.yaml", () => {
             });
         }
 
-        it("nginx: recreated in place with --force-recreate and not restarted afterwards", () => {
+        it("nginx: stop, rm and up like the others (podman-compose's --force-recreate would recreate all four), no restart of itself", () => {
             const text = script(run, "nginx");
-            assert.match(text, /podman-compose -f "\$compose_file" up -d --no-deps --force-recreate "\$compose_service"/);
-            assert.ok(!text.includes("podman stop"));
+            assert.match(text, /^compose_service=nginx$/m);
+            assert.match(text, /podman stop --ignore "\$container"[^\n]*&&\n[^\n]*podman rm --ignore "\$container"[^\n]*&&\n[^\n]*podman-compose -f "\$compose_file" up -d --no-deps "\$compose_service"/);
+            assert.ok(!text.includes("--force-recreate"));
             assert.match(text, /^restart_proxy\(\) \{ :; \}$/m);
         });
 
