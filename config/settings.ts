@@ -73,12 +73,14 @@ export const DEFAULT_HEALTH_URLS: Record<ServiceName, string> = {
     nginx: "https://app.probabilityia.com.co/api/v1/health",
 };
 
-const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[?[0-9A-Fa-f:]+\]?)$/;
+// At most 253 characters (DNS); an IPv6 address has at least two colons and groups of at most four hex digits.
+const HOST = /^(?=.{1,253}$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[?[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}\]?)$/;
 const REGISTRY_HOST = /^[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?(?::[0-9]{1,5})?$/;
 const USER = /^[a-z_][a-z0-9_-]{0,31}$/;
 const REGION = /^[a-z]{2}(?:-gov)?-[a-z]+-[0-9]$/;
 const COMPOSE_FILE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\.ya?ml$/;
-const HOST_KEY = /^(?:ssh-ed25519|ecdsa-sha2-nistp(?:256|384|521)|ssh-rsa) [A-Za-z0-9+/]{60,}={0,2}$/;
+// 4096 base64 characters hold the largest RSA key OpenSSH makes (16384 bits).
+const HOST_KEY = /^(?:ssh-ed25519|ecdsa-sha2-nistp(?:256|384|521)|ssh-rsa) [A-Za-z0-9+/]{60,4096}={0,2}$/;
 // Paths are quoted as data in scripts; this only keeps them printable and readable.
 const PATH = /^(?:~\/|\/)[A-Za-z0-9._\/@+-]{0,255}$/;
 
@@ -195,6 +197,16 @@ function readServices(r: Reader): ServiceSettings[] {
         }
         return { ...service, version: r.version(service), healthUrl };
     });
+}
+
+/** Only the registry part of the stack config, validated as parseSettings does (tools/versions.ts). */
+export function parseRegistrySettings(read: ConfigReader): RegistrySettings {
+    const r = new Reader(read);
+    const registry = readRegistry(r, read);
+    if (r.problems.length > 0) {
+        throw new ConfigError(r.problems);
+    }
+    return registry;
 }
 
 /** Validates raw stack config into typed settings, reporting every problem at once. */

@@ -1,5 +1,5 @@
 import { ServiceSettings } from "../config/settings";
-import { parseVersion, PinnedVersion } from "../config/version";
+import { compareReleasesDescending, sortTags, tagKind } from "./tags";
 
 /** One image in a repository: a digest and every tag on it. */
 export interface RepositoryImage {
@@ -20,31 +20,15 @@ export function groupByDigest(pairs: ReadonlyArray<{ digest: string; tag?: strin
     return [...images.values()];
 }
 
-function releaseOf(image: RepositoryImage): PinnedVersion | undefined {
-    const versions = image.tags.flatMap((tag) => {
-        try {
-            return [parseVersion("tag", tag)];
-        } catch {
-            return [];
-        }
-    });
-    const rank = { "calver-sha": 0, calver: 1, sha: 2 } as const;
-    return versions.sort((a, b) => rank[a.form] - rank[b.form])[0];
-}
-
-/** YYYY.MM.N as a number that sorts releases; -1 when the image has no CalVer tag. */
-function releaseOrder(image: RepositoryImage): number {
-    const calver = image.tags.map((tag) => /^(\d{4})\.(\d{2})\.(\d+)(?:-|$)/.exec(tag)).find(Boolean);
-    return calver ? Number(calver[1]) * 1e6 + Number(calver[2]) * 1e4 + Number(calver[3]) : -1;
-}
-
 /** Images newest release first, each named by its most precise release tag. */
 export function rollbackTargets(images: RepositoryImage[]): string[] {
     return [...images]
-        .sort((a, b) => releaseOrder(b) - releaseOrder(a))
-        .map((image) => releaseOf(image)?.tag)
-        .filter((tag): tag is string => tag !== undefined);
+        .sort((a, b) => compareReleasesDescending(a.tags, b.tags))
+        .map((image) => sortTags(image.tags)[0])
+        .filter((tag): tag is string => tag !== undefined && RELEASE_KINDS.includes(tagKind(tag)));
 }
+
+const RELEASE_KINDS = ["calver-sha", "calver", "sha"];
 
 export class MissingTagError extends Error {}
 

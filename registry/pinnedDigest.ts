@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { RegistrySettings, ServiceSettings } from "../config/settings";
 import { groupByDigest, resolvePinnedDigest } from "./images";
-import { listPlainRegistryImages } from "./plainRegistry";
+import { PlainRegistrySource } from "./plainRegistrySource";
 
 /**
  * Resolves the service's pinned tag to an image digest while the program
@@ -15,7 +15,7 @@ export function pinnedDigest(
     repository?: pulumi.Resource,
 ): pulumi.Output<string> {
     if (registry.kind === "plain") {
-        return pulumi.output(listPlainRegistryImages(registry.host, service.repository)).apply((images) =>
+        return pulumi.output(new PlainRegistrySource(registry.host).list(service.repository)).apply(({ images }) =>
             resolvePinnedDigest(service, images),
         );
     }
