@@ -4,6 +4,7 @@ import { ServiceRollback } from "./components/serviceRollback";
 import { loadSettings } from "./config/load";
 import { ServiceSettings } from "./config/settings";
 import { PROXY_SERVICE, SERVICES } from "./config/services";
+import { serverPullPolicyJson } from "./ecr/pullPolicy";
 import { pinnedDigest } from "./registry/pinnedDigest";
 
 const { settings, privateKey } = loadSettings();
@@ -18,7 +19,7 @@ interface ServiceOutput {
 }
 
 /** The service's ECR repository, or its path in the plain registry. */
-function repositoryFor(service: ServiceSettings): { url: pulumi.Output<string>; resource?: pulumi.Resource } {
+function repositoryFor(service: ServiceSettings): { url: pulumi.Output<string>; resource?: pulumi.Resource; arn?: pulumi.Output<string> } {
     if (registry.kind === "plain") {
         return { url: pulumi.output(`${registry.host}/${service.repository}`) };
     }
@@ -28,14 +29,16 @@ function repositoryFor(service: ServiceSettings): { url: pulumi.Output<string>; 
         protectedTags: [service.version.tag],
         adoptExisting: registry.adoptExisting,
     });
-    return { url: repository.repositoryUrl, resource: repository.repository };
+    return { url: repository.repositoryUrl, resource: repository.repository, arn: repository.repositoryArn };
 }
 
 const outputs: Record<string, ServiceOutput> = {};
 let previous: ServiceRollback | undefined;
+const repositoryArns: pulumi.Output<string>[] = [];
 
 for (const service of settings.services) {
-    const { url: repositoryUrl, resource } = repositoryFor(service);
+    const { url: repositoryUrl, resource, arn } = repositoryFor(service);
+    if (arn) repositoryArns.push(arn);
     const digest = pinnedDigest(service, registry, resource);
 
     // One service at a time, in the fixed order, each after the previous one succeeded.
@@ -56,3 +59,10 @@ for (const service of settings.services) {
 }
 
 export const services = outputs;
+
+// --- Server pull permissions (ECR only) ---------------------------------------
+// The least-privilege IAM policy document to attach to the server's role or
+// user: log in, and pull these four repositories, nothing else. An output, not
+// a resource: the server's identity is managed outside this stack.
+export const serverPullPolicy =
+    registry.kind === "ecr" ? pulumi.all(repositoryArns).apply((arns) => serverPullPolicyJson(arns)) : undefined;

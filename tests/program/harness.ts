@@ -60,12 +60,23 @@ export function ecrDigest(repository: string, release: string): string {
     return `sha256:${createHash("sha256").update(`${repository}:${release}`).digest("hex")}`;
 }
 
-function ecrImageIds(repository: string): Array<{ imageDigest: string; imageTag: string }> {
+/** The (tag, digest) pairs of a mocked repository, as ECR and the fake plain registry list them. */
+function registryTags(repository: string): Array<{ imageDigest: string; imageTag: string }> {
     return ECR_RELEASES.flatMap(([calver, sha], index) => {
         const digest = ecrDigest(repository, calver);
         const tags = [`${calver}-${sha}`, calver, sha, ...(index === ECR_RELEASES.length - 1 ? ["latest"] : [])];
         return tags.map((imageTag) => ({ imageDigest: digest, imageTag }));
     });
+}
+
+/**
+ * Pulumi.local.yaml with test keys, pinned to a mocked release: the sandbox's
+ * own tags only exist once `npm run sandbox:up` has pushed them.
+ */
+export function localStackConfig(): Record<string, string | undefined> {
+    const [calver, sha] = ECR_RELEASES[ECR_RELEASES.length - 1];
+    const versions = ["backend", "frontend", "website", "nginx"].map((service) => [key(`${service}Version`), `${calver}-${sha}`]);
+    return { ...stackConfig("local"), [key("sshHostKey")]: TEST_HOST_KEY, [key("sshPrivateKey")]: TEST_PRIVATE_KEY, ...Object.fromEntries(versions) };
 }
 
 /** `backendVersion` → `probability-rollback:backendVersion`. */
@@ -80,7 +91,45 @@ const SECRET_KEYS = [key("sshPrivateKey")];
  * every registered resource with its resolved inputs and dependencies.
  * Throws what the program throws (for example a config error).
  */
-export async function runProgram(config: Record<string, string | undefined>, stack = "prod"): Promise<ProgramRun> {
+export async function runProgram(
+    config: Record<string, string | undefined>,
+    stack = "prod",
+    registry: "fake" | "real" = "fake",
+): Promise<ProgramRun> {
+    if (registry === "fake") {
+        return withFakeRegistry(() => evaluate(config, stack));
+    }
+    return evaluate(config, stack);
+}
+
+/**
+ * A plain registry (the local stack's) answering the registry HTTP API from
+ * ECR_RELEASES, in place of `fetch`, so program tests need no sandbox.
+ */
+async function withFakeRegistry<T>(run: () => Promise<T>): Promise<T> {
+    const realFetch = globalThis.fetch;
+    globalThis.fetch = async (input: string | URL | Request) => {
+        const url = new URL(input instanceof Request ? input.url : input.toString());
+        const tags = /^\/v2\/(.+)\/tags\/list$/.exec(url.pathname);
+        if (tags) {
+            return Response.json({ name: tags[1], tags: registryTags(tags[1]).map((t) => t.imageTag) });
+        }
+        const manifest = /^\/v2\/(.+)\/manifests\/(.+)$/.exec(url.pathname);
+        const found = manifest && registryTags(manifest[1]).find((t) => t.imageTag === decodeURIComponent(manifest[2]));
+        if (found) {
+            const body = { schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json", layers: [] };
+            return Response.json(body, { headers: { "docker-content-digest": found.imageDigest } });
+        }
+        return new Response("not found", { status: 404 });
+    };
+    try {
+        return await run();
+    } finally {
+        globalThis.fetch = realFetch;
+    }
+}
+
+async function evaluate(config: Record<string, string | undefined>, stack: string): Promise<ProgramRun> {
     const resources: RegisteredResource[] = [];
     const options = new Map<string, pulumi.ResourceOptions>();
 
@@ -98,7 +147,7 @@ export async function runProgram(config: Record<string, string | undefined>, sta
             },
             call(args: pulumi.runtime.MockCallArgs) {
                 if (args.token === "aws:ecr/getImages:getImages") {
-                    return { repositoryName: args.inputs.repositoryName, imageIds: ecrImageIds(args.inputs.repositoryName) };
+                    return { repositoryName: args.inputs.repositoryName, imageIds: registryTags(args.inputs.repositoryName) };
                 }
                 throw new Error(`unexpected invoke ${args.token}`);
             },
