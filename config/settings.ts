@@ -1,4 +1,4 @@
-import { ServiceDefinition, SERVICES, ServiceName } from "./services";
+import { PROXY_SERVICE, ServiceDefinition, SERVICES, ServiceName } from "./services";
 import { showValue } from "./show";
 import { parseVersion, PinnedVersion } from "./version";
 
@@ -53,6 +53,12 @@ export interface HealthTiming {
 export interface ServiceSettings extends ServiceDefinition {
     version: PinnedVersion;
     healthUrl: string;
+    /**
+     * Where the container itself answers its health check (port and path on
+     * its own address). When set, the new container starts beside the old one
+     * and takes traffic only once it answers; otherwise the runbook's order.
+     */
+    containerHealth?: { port: number; path: string };
 }
 
 /** Reads one raw config value, `key` or `namespace:key`; `undefined` when it is not set. */
@@ -182,20 +188,50 @@ function readRegistry(r: Reader, read: ConfigReader): RegistrySettings {
     };
 }
 
-function readServices(r: Reader): ServiceSettings[] {
-    const urls = r.object("healthUrls");
-    for (const key of Object.keys(urls)) {
-        if (!SERVICES.some((s) => s.name === key)) {
-            r.problems.push(`healthUrls.${showValue(key)} is not a service: expected ${SERVICES.map((s) => s.name).join(", ")}`);
+/** A config object keyed by service name: unknown names are refused. */
+function perService(r: Reader, key: string): Record<string, unknown> {
+    const values = r.object(key);
+    for (const name of Object.keys(values)) {
+        if (!SERVICES.some((s) => s.name === name)) {
+            r.problems.push(`${key}.${showValue(name)} is not a service: expected ${SERVICES.map((s) => s.name).join(", ")}`);
         }
     }
+    return values;
+}
+
+const CONTAINER_HEALTH = /^([0-9]{1,5})(\/[A-Za-z0-9._~\/-]{0,255})$/;
+
+function readContainerHealth(r: Reader, key: string, raw: unknown): ServiceSettings["containerHealth"] {
+    if (raw === undefined) {
+        return undefined;
+    }
+    const match = typeof raw === "string" ? CONTAINER_HEALTH.exec(raw) : null;
+    const port = match ? Number(match[1]) : 0;
+    if (!match || port < 1 || port > 65535) {
+        r.problems.push(`${key}: ${showValue(String(raw))} is not PORT/PATH, such as 8080/api/v1/health`);
+        return undefined;
+    }
+    return { port, path: match[2] };
+}
+
+function readServices(r: Reader): ServiceSettings[] {
+    const urls = perService(r, "healthUrls");
+    const containerHealth = perService(r, "containerHealth");
     return SERVICES.map((service) => {
         const raw = urls[service.name] ?? DEFAULT_HEALTH_URLS[service.name];
         const healthUrl = typeof raw === "string" ? r.url(`healthUrls.${service.name}`, raw) : "";
         if (typeof raw !== "string") {
             r.problems.push(`healthUrls.${service.name} is not a string`);
         }
-        return { ...service, version: r.version(service), healthUrl };
+        return {
+            ...service,
+            version: r.version(service),
+            healthUrl,
+            containerHealth:
+                service.name === PROXY_SERVICE && containerHealth[service.name] !== undefined
+                    ? void r.problems.push(`containerHealth.${service.name}: ${service.name} publishes the host's ports, so two cannot run at once`)
+                    : readContainerHealth(r, `containerHealth.${service.name}`, containerHealth[service.name]),
+        };
     });
 }
 
@@ -226,7 +262,7 @@ export function parseSettings(read: ConfigReader): Settings {
             file: r.string("composeFile", COMPOSE_FILE, "podman-compose.yaml", "a compose file name ending in .yaml or .yml"),
         },
         health: {
-            startPeriodSeconds: r.integer("healthStartPeriodSeconds", 2, 0, 600),
+            startPeriodSeconds: r.integer("healthStartPeriodSeconds", 0, 0, 600),
             intervalSeconds: r.integer("healthIntervalSeconds", 1, 1, 60),
             timeoutSeconds: r.integer("healthTimeoutSeconds", 60, 1, 1800),
         },

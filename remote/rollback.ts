@@ -45,25 +45,52 @@ export function rollbackCommand(plan: RollbackPlan): string {
         ...lockStep(),
         ...(plan.ecrLogin ? loginStep(plan.ecrLogin) : []),
         ...pullStep(),
+        ...inspectStep(),
         ...convergeStep(),
         ...switchStep(),
     ]);
+}
+
+/**
+ * Pulls the service's image ahead of the rollouts. Pulls of several services
+ * run in parallel and need no host lock; every rollout waits for all of them,
+ * so no container is recreated while an image is still downloading.
+ */
+export function prefetchCommand(plan: RollbackPlan): string {
+    return bashCommand([
+        "set -euo pipefail",
+        `# Pull ${plan.service.name} ${plan.service.version.tag} before any container changes (stack ${plan.stack}).`,
+        ...imageVariables(plan),
+        `limit_login=${plan.limits.login} limit_pull=${plan.limits.pull}`,
+        ...helpers(),
+        ...(plan.ecrLogin ? loginStep(plan.ecrLogin) : []),
+        ...pullStep(),
+    ]);
+}
+
+/** What identifies the image: all a pull needs, so nothing else re-runs it. */
+function imageVariables(plan: RollbackPlan): string[] {
+    return [
+        assign("stack", plan.stack),
+        assign("service", plan.service.name),
+        assign("version", plan.service.version.tag),
+        assign("image_repository", plan.imageRepository),
+        assign("target_image", plan.targetImage),
+    ];
 }
 
 /** Every value the script uses, quoted once, at the top where a diff shows it. */
 export function variables(plan: RollbackPlan): string[] {
     const { service, compose, health, limits } = plan;
     return [
-        assign("stack", plan.stack),
-        assign("service", service.name),
-        assign("version", service.version.tag),
+        ...imageVariables(plan),
         assign("container", service.container),
         assign("compose_service", service.composeService),
-        assign("image_repository", plan.imageRepository),
-        assign("target_image", plan.targetImage),
         `compose_dir=${quotePath(compose.dir)}`,
         assign("compose_file", compose.file),
         assign("health_url", service.healthUrl),
+        // Empty: no direct check, so the old container stops before the new one starts (runbook order).
+        `container_health_port=${service.containerHealth?.port ?? ""} container_health_path=${quote(service.containerHealth?.path ?? "")}`,
         `health_start_period=${health.startPeriodSeconds} health_interval=${health.intervalSeconds} health_timeout=${health.timeoutSeconds}`,
         `limit_lock=${limits.lockWait} limit_login=${limits.login} limit_pull=${limits.pull} limit_podman=${limits.podman} limit_compose=${limits.compose}`,
         // The lock and the audit trail sit next to the compose directory.
@@ -87,23 +114,39 @@ export function helpers(): string[] {
         "}",
         `image_id() { podman image inspect --format '{{.Id}}' "$1" 2>/dev/null; }`,
         `running_image() { podman container inspect --format '{{if .State.Running}}{{.Image}}{{end}}' "$container" 2>/dev/null || true; }`,
-        "# release_tags ID: the image's tags in this repository but latest, or its short ID.",
-        "release_tags() {",
-        `  local tags`,
-        `  tags=$(podman image inspect --format '{{range .RepoTags}}{{println .}}{{end}}' "$1" 2>/dev/null |`,
-        `    awk -v p="$image_repository:" 'index($0, p) == 1 && substr($0, length(p) + 1) != "latest" { printf "%s%s", sep, substr($0, length(p) + 1); sep = " " }') || true`,
-        `  printf '%s' "\${tags:-\${1:0:12}}"`,
+        "# release_tag IMAGE_ID: the image's most precise release tag in this repository, or none.",
+        "release_tag() {",
+        `  podman image inspect --format '{{range .RepoTags}}{{println .}}{{end}}' "$1" 2>/dev/null |`,
+        `    awk -v p="$image_repository:" 'index($0, p) == 1 { t = substr($0, length(p) + 1); if (t != "latest" && length(t) > length(best)) best = t }`,
+        `      END { print (best == "" ? "none" : best) }'`,
+        "}",
+        "# repo_digest IMAGE_ID: the image's digest in this repository, or none.",
+        "repo_digest() {",
+        `  podman image inspect --format '{{range .RepoDigests}}{{println .}}{{end}}' "$1" 2>/dev/null |`,
+        `    awk -v p="$image_repository@" 'index($0, p) == 1 { d = substr($0, length(p) + 1) } END { print (d == "" ? "none" : d) }'`,
         "}",
         "wait_healthy() {",
         `  sleep "$health_start_period"`,
         `  local deadline=$((SECONDS + health_timeout))`,
-        `  until [ "$(running_image)" = "$1" ] && curl -fsS -o /dev/null --max-time 5 "$health_url"; do`,
+        `  until [ "$(running_image)" = "$1" ] && curl --globoff -fsS -o /dev/null --max-time 5 "$health_url"; do`,
         `    if [ "$SECONDS" -ge "$deadline" ]; then return 1; fi`,
         `    sleep "$health_interval"`,
         "  done",
         "}",
+        "# wait_ready NAME IMAGE_ID: the container runs the image and answers on its own address.",
+        "wait_ready() {",
+        `  local deadline=$((SECONDS + health_timeout)) ip`,
+        `  until [ "$(podman container inspect --format '{{if .State.Running}}{{.Image}}{{end}}' "$1" 2>/dev/null)" = "$2" ] &&`,
+        `    ip=$(podman container inspect --format '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}' "$1" | awk '{ print $1 }') &&`,
+        `    curl --globoff -fsS -o /dev/null --max-time 5 "http://$ip:$container_health_port$container_health_path"; do`,
+        `    if [ "$SECONDS" -ge "$deadline" ]; then return 1; fi`,
+        `    sleep "$health_interval"`,
+        "  done",
+        "}",
+        "# audit OUTCOME FROM_IMAGE_ID TO_IMAGE_ID: one key=value line per deploy or revert.",
         "audit() {",
-        `  printf '%s stack=%s service=%s from=%s to=%s outcome=%s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$stack" "$service" "$1" "$2" "$3" >>"$audit_log" || true`,
+        `  printf '%s stack=%s service=%s outcome=%s from=%s from_digest=%s to=%s to_digest=%s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \\`,
+        `    "$stack" "$service" "$1" "$(release_tag "$2")" "$(repo_digest "$2")" "$(release_tag "$3")" "$(repo_digest "$3")" >>"$audit_log" || true`,
         "}",
     ];
 }
@@ -129,10 +172,30 @@ export function recreateFunction(): string[] {
     ];
 }
 
-/** nginx resolves the services' addresses when it starts: restart it after one moved. */
+/**
+ * nginx resolves the services' addresses when it (re)loads its config. A
+ * graceful reload keeps serving every service while it re-resolves; the
+ * runbook's restart drops all four for a moment. Just after a container is
+ * recreated, podman's DNS can briefly miss a name and nginx then refuses the
+ * reload (measured in the sandbox), so it is tried a few times; restart only
+ * if it keeps failing.
+ */
 export function restartProxyFunction(plan: RollbackPlan): string[] {
-    const body = plan.proxyContainer ? `bounded "$limit_podman" podman restart ${quote(plan.proxyContainer)} >/dev/null` : ":";
-    return [`restart_proxy() { ${body}; }`];
+    if (!plan.proxyContainer) {
+        return [`restart_proxy() { :; }`];
+    }
+    const proxy = quote(plan.proxyContainer);
+    return [
+        "restart_proxy() {",
+        "  local attempt",
+        "  for attempt in 1 2 3 4 5; do",
+        `    if bounded "$limit_podman" podman exec ${proxy} nginx -s reload >/dev/null 2>&1; then return 0; fi`,
+        "    sleep 1",
+        "  done",
+        `  say "nginx did not reload, restarting ${plan.proxyContainer}"`,
+        `  bounded "$limit_podman" podman restart ${proxy} >/dev/null`,
+        "}",
+    ];
 }
 
 /**
@@ -154,7 +217,7 @@ export function lockStep(): string[] {
 export function loginStep(login: { region: string; registryHost: string }): string[] {
     return [
         `say "logging in to ${login.registryHost}"`,
-        `aws ecr get-login-password --region ${quote(login.region)} | bounded "$limit_login" podman login --username AWS --password-stdin ${quote(login.registryHost)} >/dev/null \\`,
+        `bounded "$limit_login" aws ecr get-login-password --region ${quote(login.region)} | bounded "$limit_login" podman login --username AWS --password-stdin ${quote(login.registryHost)} >/dev/null \\`,
         `  || fail "could not log in to ${login.registryHost}: check the server's AWS credentials; nothing was changed"`,
     ];
 }
@@ -163,14 +226,17 @@ export function pullStep(): string[] {
     return [
         `say "pulling $target_image"`,
         `if ! bounded "$limit_pull" podman pull --quiet "$target_image" >/dev/null; then`,
-        `  fail "could not pull $target_image ($service $version): the tag is not in the registry or the registry is unreachable; nothing was changed, $container still runs $(release_tags "$(running_image)")"`,
+        `  fail "could not pull $target_image ($service $version): the tag is not in the registry or the registry is unreachable; nothing was changed"`,
         "fi",
         // Pulled by digest: tag it with its version too, so `podman images` and
         // the messages below name it as the runbook's pull by tag did.
         `podman tag "$target_image" "$image_repository:$version"`,
-        `target_id=$(image_id "$target_image")`,
-        `previous_id=$(running_image)`,
     ];
+}
+
+/** What runs now, and what should. */
+export function inspectStep(): string[] {
+    return [`target_id=$(image_id "$target_image")`, `previous_id=$(running_image)`];
 }
 
 /** Already there: keep `:latest` on it and touch nothing else. */
@@ -184,11 +250,31 @@ export function convergeStep(): string[] {
     ];
 }
 
-/** Points `:latest` at IMAGE, recreates the container from it and waits until it is healthy. */
+/**
+ * Points `:latest` at IMAGE and moves the service to it, then waits until it
+ * is healthy where users reach it. With a direct container check, the new
+ * container starts beside the old one (renamed, still serving under the same
+ * compose service name) and traffic moves only once it answers: nginx, reloaded
+ * while both run, fails over from the old one as it stops. Without one, the
+ * runbook's order: stop, remove, start.
+ */
 export function switchFunction(): string[] {
     return [
         "switch_to() {",
-        `  podman tag "$1" "$image_repository:latest" && recreate && restart_proxy && wait_healthy "$1"`,
+        `  podman tag "$1" "$image_repository:latest" || return 1`,
+        `  if [ -z "$container_health_port" ] || [ -z "$(running_image)" ]; then`,
+        `    recreate && restart_proxy && wait_healthy "$1"`,
+        "    return",
+        "  fi",
+        `  local old="$container-previous"`,
+        `  podman rm --force --ignore "$old" >/dev/null 2>&1; podman rename "$container" "$old" || return 1`,
+        `  if ! { cd "$compose_dir" && bounded "$limit_compose" podman-compose -f "$compose_file" up -d --no-deps "$compose_service" && wait_ready "$container" "$1"; }; then`,
+        `    say "the new container is not ready; the running one kept serving"`,
+        `    podman rm --force --ignore "$container" >/dev/null; podman rename "$old" "$container"`,
+        "    return 1",
+        "  fi",
+        `  restart_proxy && bounded "$limit_podman" podman stop "$old" >/dev/null && restart_proxy &&`,
+        `  podman rm --ignore "$old" >/dev/null && wait_healthy "$1"`,
         "}",
     ];
 }
@@ -202,21 +288,21 @@ export function switchStep(): string[] {
     return [
         `say "switching $container to $version, then waiting up to \${health_timeout}s for $health_url"`,
         `if switch_to "$target_id"; then`,
-        `  audit "$(release_tags "$previous_id")" "$version $target_id" deployed`,
+        `  audit deployed "$previous_id" "$target_id"`,
         `  say "running $version, healthy"`,
         "  exit 0",
         "fi",
         `if [ -z "$previous_id" ]; then`,
-        `  audit none "$version $target_id" failed`,
+        `  audit failed "" "$target_id"`,
         `  fail "$version did not become healthy within \${health_timeout}s and no earlier container existed to restore"`,
         "fi",
-        `previous_tags=$(release_tags "$previous_id")`,
-        `say "$version is not healthy, restoring $previous_tags"`,
-        `if switch_to "$previous_id"; then`,
-        `  audit "$version $target_id" "$previous_tags" reverted`,
-        `  fail "$version did not become healthy within \${health_timeout}s; reverted: $container runs $previous_tags again and is healthy"`,
+        `previous=$(release_tag "$previous_id")`,
+        `say "$version is not healthy, restoring $previous"`,
+        `if [ "$(running_image)" = "$previous_id" ] && podman tag "$previous_id" "$image_repository:latest" && wait_healthy "$previous_id" || switch_to "$previous_id"; then`,
+        `  audit reverted "$target_id" "$previous_id"`,
+        `  fail "$version did not become healthy within \${health_timeout}s; reverted: $container runs $previous again and is healthy"`,
         "fi",
-        `audit "$version $target_id" "$previous_tags" revert-unhealthy`,
-        `fail "$version did not become healthy, and the restored $previous_tags is not healthy either: the service needs a person now"`,
+        `audit revert-unhealthy "$target_id" "$previous_id"`,
+        `fail "$version did not become healthy, and the restored $previous is not healthy either: the service needs a person now"`,
     ];
 }

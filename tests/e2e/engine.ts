@@ -56,6 +56,8 @@ export async function runRemote(connection: Connection, script: string): Promise
             "-o", "StrictHostKeyChecking=yes",
             "-o", `UserKnownHostsFile=${knownHosts}`,
             "-o", "ConnectTimeout=10",
+            // Only the stack's key, as the provider does; not first every key an ssh-agent holds.
+            "-o", "IdentitiesOnly=yes",
             "-i", keyFile,
             "-p", String(connection.port),
             `${connection.user}@${connection.host}`,

@@ -41,7 +41,9 @@ describe("the policy pack's rules over the program's real resources", () => {
     it("find nothing wrong with Pulumi.prod.yaml", async () => {
         const run = await runProgram(prodConfig());
         const types = run.resources.map((r) => r.type);
-        for (const type of ["command:remote:Command", "aws:ecr/repository:Repository", "aws:ecr/lifecyclePolicy:LifecyclePolicy"]) {
+        // A pull and a rollout command per service.
+        assert.strictEqual(types.filter((t) => t === "command:remote:Command").length, 8);
+        for (const type of ["aws:ecr/repository:Repository", "aws:ecr/lifecyclePolicy:LifecyclePolicy"]) {
             assert.strictEqual(types.filter((t) => t === type).length, 4, type);
         }
         assert.deepStrictEqual(violations(run), []);

@@ -55,11 +55,24 @@ describe("the program with Pulumi.prod.yaml", () => {
     });
 
     describe("rollback commands", () => {
-        it("has one remote command per service, each running after the previous one: backend, frontend, website, nginx", () => {
-            const commands = commandsOf(run);
-            assert.deepStrictEqual(commands.map((c) => c.name), SERVICES);
-            commands.forEach((command, index) => {
-                const expected = index === 0 ? [] : [commands[index - 1].key];
+        const PULLS = SERVICES.map((service) => `command:remote:Command::${service}-pull`);
+
+        it("pulls every service's image first, with no dependency, so the engine pulls them in parallel", () => {
+            const pulls = commandsOf(run).filter((c) => c.name.endsWith("-pull"));
+            assert.deepStrictEqual(pulls.map((c) => c.key), PULLS);
+            assert.ok(pulls.every((c) => c.dependsOn.length === 0));
+            for (const service of SERVICES) {
+                const pull = script(run, `${service}-pull`);
+                assert.match(pull, /podman pull --quiet "\$target_image"/);
+                assert.ok(!pull.includes("recreate") && !pull.includes("flock"), `${service}-pull only pulls`);
+            }
+        });
+
+        it("rolls out one service at a time in the fixed order backend, frontend, website, nginx, each after the previous and after every pull", () => {
+            const rollouts = commandsOf(run).filter((c) => !c.name.endsWith("-pull"));
+            assert.deepStrictEqual(rollouts.map((c) => c.name), SERVICES);
+            rollouts.forEach((command, index) => {
+                const expected = index === 0 ? PULLS : [rollouts[index - 1].key, ...PULLS];
                 assert.deepStrictEqual(command.dependsOn, expected, `${command.name} depends on`);
             });
         });
@@ -92,7 +105,8 @@ describe("the program with Pulumi.prod.yaml", () => {
                 assert.match(text, /podman pull --quiet "\$target_image"/);
                 assert.match(text, /podman tag "\$1" "\$image_repository:latest"/);
                 assert.match(text, /podman stop --ignore "\$container"[^\n]*&&\n[^\n]*podman rm --ignore "\$container"[^\n]*&&\n[^\n]*podman-compose -f "\$compose_file" up -d --no-deps "\$compose_service"/);
-                assert.match(text, /podman restart nginx_prod/);
+                // A graceful reload re-resolves the service's new address; a restart only if it fails.
+                assert.match(text, /for attempt in 1 2 3 4 5; do\n.*podman exec nginx_prod nginx -s reload[^\n]*then return 0; fi\n(.*\n){3}.*podman restart nginx_prod/);
                 assert.ok(!text.includes("--force-recreate"));
             });
         }
@@ -125,13 +139,13 @@ describe("the program with Pulumi.prod.yaml", () => {
 });
 
 describe("changing one pinned version", () => {
-    it("changes the inputs of that service's command alone", async () => {
+    it("changes the inputs of that service's commands alone", async () => {
         const before = await runProgram(prodConfig());
         const after = await runProgram(prodConfig({ [key("backendVersion")]: "2026.01.4-f214c2d" }));
         const changed = commandsOf(after)
             .filter((command) => JSON.stringify(command.inputs) !== JSON.stringify(resourceNamed(before, command.type, command.name).inputs))
             .map((command) => command.name);
-        assert.deepStrictEqual(changed, ["backend"]);
+        assert.deepStrictEqual(changed, ["backend-pull", "backend"]);
         assert.match(script(after, "backend"), /^version=2026\.01\.4-f214c2d$/m);
     });
 

@@ -72,7 +72,9 @@ describe("the SSH private key stays secret (Pulumi.prod.yaml)", () => {
         const wrapped = run.resources.flatMap((r) => findNeedles(r.inputs, `${r.type}::${r.name}.inputs`)).filter((f) => f.inSecret);
         assert.deepStrictEqual(
             wrapped.map((f) => f.path),
-            ["backend", "frontend", "website", "nginx"].map((s) => `command:remote:Command::${s}.inputs.connection.value.privateKey`),
+            ["backend-pull", "frontend-pull", "website-pull", "nginx-pull", "backend", "frontend", "website", "nginx"].map(
+                (s) => `command:remote:Command::${s}.inputs.connection.value.privateKey`,
+            ),
         );
     });
 
@@ -82,7 +84,7 @@ describe("the SSH private key stays secret (Pulumi.prod.yaml)", () => {
 
     it("is in no script the server runs", () => {
         const commands = commandsOf(run);
-        assert.strictEqual(commands.length, 4);
+        assert.strictEqual(commands.length, 8);
         for (const command of commands) {
             for (const script of ["create", "update", "delete"]) {
                 const text = command.inputs[script];
