@@ -68,6 +68,9 @@ export function sameRelease(a: string, b: string): boolean {
     if (!ra || !rb) {
         return false;
     }
-    const sha = !!ra.sha && !!rb.sha && (ra.sha.startsWith(rb.sha) || rb.sha.startsWith(ra.sha));
-    return (!!ra.calver && ra.calver === rb.calver) || sha;
+    // Every part both tags have must agree, and they must share one:
+    // 2026.01.6-ce0bf34 and 2026.01.6-bad0001 are two builds, not one release.
+    const calver = ra.calver && rb.calver ? ra.calver === rb.calver : undefined;
+    const sha = ra.sha && rb.sha ? ra.sha.startsWith(rb.sha) || rb.sha.startsWith(ra.sha) : undefined;
+    return (calver ?? sha ?? false) && (sha ?? calver ?? false);
 }

@@ -49,6 +49,10 @@ async function main(): Promise<number> {
     const { stackFile } = started;
     const settings = parseSettings(configReader(stackFile, sandboxHostKey(stackFile)));
     const key = resolveKeyFile(process.env, stackFile.stack, os.homedir());
+    if (!fs.existsSync(key.file) && key.from === KEY_FILE_ENV) {
+        // Named on purpose: falling back to the ssh-agent's keys would hide the mistake.
+        throw new ToolError(`${KEY_FILE_ENV} names ${key.file}, which does not exist: set it to the private key for ${settings.connection.user}@${settings.connection.host}`);
+    }
     if (!fs.existsSync(key.file) && !process.env.SSH_AUTH_SOCK) {
         throw new ToolError(`no private key at ${key.file} (${key.from}) and no ssh-agent: set ${KEY_FILE_ENV} to the key for ${settings.connection.user}@${settings.connection.host}`);
     }

@@ -11,6 +11,7 @@ export const SANDBOX = {
     http: "http://127.0.0.1:8088",
     auditLog: "/var/lib/rollback-sandbox/probability/infra/rollback-audit.log",
     lockFile: "/var/lib/rollback-sandbox/probability/infra/.rollback.lock",
+    composeDir: "/var/lib/rollback-sandbox/probability/infra/compose-prod",
 };
 
 export const CONTAINERS = {
@@ -90,4 +91,19 @@ export async function throughNginx(service: Service): Promise<{ status: number; 
 /** Runs a sandbox script (sandbox/*.sh) and returns what it printed. */
 export function sandboxScript(name: string, ...args: string[]): string {
     return execFileSync("bash", [`${__dirname}/../../sandbox/${name}`, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+}
+
+/** The runbook's backend rollback (section 4), verbatim but for the sandbox's registry and compose dir, without ECR login and `sleep 20`. */
+export function runbookBackendRollback(version: string): string {
+    const repo = `${SANDBOX.registry}/probability-backend`;
+    return [
+        `VERSION_ROLLBACK=${version}`,
+        `podman pull ${repo}:\${VERSION_ROLLBACK}`,
+        `podman tag ${repo}:\${VERSION_ROLLBACK} ${repo}:latest`,
+        `cd ${SANDBOX.composeDir}`,
+        "podman stop backend_prod",
+        "podman rm backend_prod",
+        "podman-compose -f podman-compose.yaml up -d --no-deps back-central",
+        "podman restart nginx_prod",
+    ].join("\n");
 }

@@ -165,6 +165,10 @@ describe("status: drift", () => {
         assert.ok(sameRelease("ce0bf34", "2026.01.6-ce0bf34c0ffee"));
         assert.ok(!sameRelease("2026.01.6", "2026.01.16"));
         assert.ok(!sameRelease("latest", "latest"));
+        // Two builds with the same CalVer, or one SHA under two CalVers, are not one release.
+        assert.ok(!sameRelease("2026.01.6-ce0bf34", "2026.01.6-bad0001"));
+        assert.ok(!sameRelease("2026.01.5-ce0bf34", "2026.01.6-ce0bf34"));
+        assert.ok(sameRelease("2026.01.6", "2026.01.6-bad0001"));
     });
 
     it("names the release that runs when someone rolled back by hand", () => {
@@ -256,6 +260,9 @@ describe("status: ssh", () => {
             assert.ok(args.includes(option), option);
         }
         assert.deepStrictEqual(args.slice(-7), ["-p", "2222", "-l", "root", "--", "127.0.0.1", "CMD"]);
+        // The given key only, not first every ssh-agent key ("Too many authentication failures").
+        assert.deepStrictEqual(args.slice(args.indexOf("-i") - 2, args.indexOf("-i") + 2), ["-o", "IdentitiesOnly=yes", "-i", "/k"]);
+        assert.ok(!sshArgs(connection, "/tmp/kh", undefined, "CMD").includes("IdentitiesOnly=yes"), "with the agent's keys when no key file");
     });
 
     it("explains a changed host key and a refused key in one line", () => {

@@ -52,9 +52,9 @@ export function resolveKeyFile(env: NodeJS.ProcessEnv, stack: string, home: stri
 }
 
 /**
- * The system ssh client's arguments: no prompts, and only the pinned host key
- * is accepted (a known_hosts file holding just that key; the user's own
- * known_hosts files are not consulted).
+ * The system ssh client's arguments: no prompts, only the given key (when one
+ * is given), and only the pinned host key is accepted (a known_hosts file
+ * holding just that key; the user's own known_hosts files are not consulted).
  */
 export function sshArgs(connection: ConnectionSettings, knownHostsFile: string, keyFile: string | undefined, command: string): string[] {
     return [
@@ -65,7 +65,9 @@ export function sshArgs(connection: ConnectionSettings, knownHostsFile: string, 
         "-o", "UpdateHostKeys=no",
         "-o", "ConnectTimeout=10",
         "-o", "LogLevel=ERROR",
-        ...(keyFile ? ["-i", keyFile] : []),
+        // Only that key: ssh would offer every ssh-agent key before it, and a server
+        // refuses the connection after MaxAuthTries (6) failures ("Too many authentication failures").
+        ...(keyFile ? ["-o", "IdentitiesOnly=yes", "-i", keyFile] : []),
         "-p", String(connection.port),
         "-l", connection.user,
         "--",
