@@ -126,6 +126,24 @@ describe("rollback against the sandbox", function () {
         await assertServes("website", all.website[3]);
     });
 
+    it("without containerHealth (the prod default) a service goes the runbook's way and nginx is reloaded, not restarted", async () => {
+        const before = containerIds();
+        const nginxStarted = startedAt("nginx");
+        const target = all.website[1];
+        // Only website loses its direct check; the other services' commands keep their inputs.
+        const result = await up({ website: target }, { containerHealth: JSON.stringify({ backend: "8080/api/v1/health", frontend: "8080/health" }) });
+        assertSucceeded(result);
+        assertRan(result, ["website"]);
+        assert.strictEqual(runningImage("website"), imageId("website", target));
+        assert.notStrictEqual(containerId("website"), before.website);
+        assert.ok(!result.logs.website.stdout.includes("restarting"), result.logs.website.stdout);
+        assert.strictEqual(startedAt("nginx"), nginxStarted, "nginx was restarted");
+        for (const service of ["backend", "frontend", "nginx"] as const) {
+            assert.strictEqual(containerId(service), before[service], `${service} was recreated`);
+        }
+        await assertServes("website", target);
+    });
+
     it("rolls nginx back without recreating the services behind it", async () => {
         const before = containerIds();
         const result = await up({ nginx: all.nginx[1] });

@@ -93,7 +93,7 @@ describe("the program with Pulumi.prod.yaml", () => {
             ["frontend", "front-central", "frontend_prod"],
             ["website", "front-website", "website_prod"],
         ]) {
-            it(`${service}: logs in to ECR on the server, pulls, retags latest, stop/rm/up ${composeService}, restarts nginx, gates on health`, () => {
+            it(`${service}: logs in to ECR on the server, pulls, retags latest, stop/rm/up ${composeService}, reloads nginx, gates on health`, () => {
                 const text = script(run, service);
                 assert.match(text, new RegExp(`^container=${container}$`, "m"));
                 assert.match(text, new RegExp(`^compose_service=${composeService}$`, "m"));

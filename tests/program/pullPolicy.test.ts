@@ -20,7 +20,7 @@ describe("serverPullPolicy stack output", () => {
         assert.ok(statements.flatMap((s) => s.Action).every((action) => action.startsWith("ecr:") && !action.includes("*")));
     });
 
-    it("is not exported for a plain registry (the local sandbox)", async () => {
+    it("says none for a plain registry (the local sandbox), which needs no login", async () => {
         const run = await runProgram(localStackConfig(), "local");
         assert.match(run.outputs.serverPullPolicy, /^none: /);
     });
