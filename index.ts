@@ -42,7 +42,6 @@ const releases = settings.services.map((service) => {
         connection: settings.connection,
         privateKey,
         compose: settings.compose,
-        health: settings.health,
         proxyContainer: service.name === PROXY_SERVICE ? undefined : proxyContainer,
     };
     return { service, repository, deployment, pull: new ImagePull(service.name, deployment) };

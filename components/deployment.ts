@@ -1,6 +1,6 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { ComposeSettings, ConnectionSettings, HealthTiming, ServiceSettings } from "../config/settings";
+import { ComposeSettings, ConnectionSettings, ServiceSettings } from "../config/settings";
 import { DEFAULT_LIMITS, RollbackPlan } from "../remote/rollback";
 
 /** One service's pinned release on one server: what both of its remote commands are built from. */
@@ -15,7 +15,6 @@ export interface ServiceDeployment {
     connection: ConnectionSettings;
     privateKey: pulumi.Input<string>;
     compose: ComposeSettings;
-    health: HealthTiming;
     /** Container reloaded after this service changed (nginx), absent for nginx itself. */
     proxyContainer?: string;
 }
@@ -37,7 +36,6 @@ export function rollbackPlan(deployment: ServiceDeployment): pulumi.Output<Rollb
         targetImage,
         ecrLogin: deployment.ecrRegion ? { region: deployment.ecrRegion, registryHost: imageRepository.split("/")[0] } : undefined,
         compose: deployment.compose,
-        health: deployment.health,
         proxyContainer: deployment.proxyContainer,
         limits: DEFAULT_LIMITS,
     }));
@@ -69,6 +67,9 @@ export function remoteCommand(
             create: script,
             addPreviousOutputInEnv: false,
         },
-        opts,
+        // With ECR the command handles a registry token. It only flows through a
+        // pipe and nothing prints it, but the recorded output is kept secret anyway;
+        // the live progress lines in the Pulumi log are not affected.
+        deployment.ecrRegion ? { ...opts, additionalSecretOutputs: ["stdout", "stderr"] } : opts,
     );
 }

@@ -11,7 +11,6 @@ export interface Settings {
     registry: RegistrySettings;
     connection: ConnectionSettings;
     compose: ComposeSettings;
-    health: HealthTiming;
     services: ServiceSettings[];
 }
 
@@ -53,6 +52,8 @@ export interface HealthTiming {
 export interface ServiceSettings extends ServiceDefinition {
     version: PinnedVersion;
     healthUrl: string;
+    /** The stack's health timing, with this service's `healthTimings` entry over it. */
+    health: HealthTiming;
     /**
      * Where the container itself answers its health check (port and path on
      * its own address). When set, the new container starts beside the old one
@@ -214,9 +215,39 @@ function readContainerHealth(r: Reader, key: string, raw: unknown): ServiceSetti
     return { port, path: match[2] };
 }
 
-function readServices(r: Reader): ServiceSettings[] {
+const HEALTH_RANGES: Record<keyof HealthTiming, [number, number]> = {
+    startPeriodSeconds: [0, 600],
+    intervalSeconds: [1, 60],
+    timeoutSeconds: [1, 1800],
+};
+
+/** One service's `healthTimings` entry, e.g. `{ timeoutSeconds: 120 }`, over the stack's timing. */
+function readHealthTiming(r: Reader, key: string, raw: unknown, defaults: HealthTiming): HealthTiming {
+    if (raw === undefined) {
+        return defaults;
+    }
+    if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
+        r.problems.push(`${key} is not an object such as { timeoutSeconds: 120 }`);
+        return defaults;
+    }
+    const timing = { ...defaults };
+    for (const [name, value] of Object.entries(raw)) {
+        const range = HEALTH_RANGES[name as keyof HealthTiming];
+        if (!range) {
+            r.problems.push(`${key}.${showValue(name)} is not one of ${Object.keys(HEALTH_RANGES).join(", ")}`);
+        } else if (!Number.isInteger(value) || value < range[0] || value > range[1]) {
+            r.problems.push(`${key}.${name}: ${showValue(String(value))} is not a whole number from ${range[0]} to ${range[1]}`);
+        } else {
+            timing[name as keyof HealthTiming] = value;
+        }
+    }
+    return timing;
+}
+
+function readServices(r: Reader, health: HealthTiming): ServiceSettings[] {
     const urls = perService(r, "healthUrls");
     const containerHealth = perService(r, "containerHealth");
+    const timings = perService(r, "healthTimings");
     return SERVICES.map((service) => {
         const raw = urls[service.name] ?? DEFAULT_HEALTH_URLS[service.name];
         const healthUrl = typeof raw === "string" ? r.url(`healthUrls.${service.name}`, raw) : "";
@@ -227,6 +258,7 @@ function readServices(r: Reader): ServiceSettings[] {
             ...service,
             version: r.version(service),
             healthUrl,
+            health: readHealthTiming(r, `healthTimings.${service.name}`, timings[service.name], health),
             containerHealth:
                 service.name === PROXY_SERVICE && containerHealth[service.name] !== undefined
                     ? void r.problems.push(`containerHealth.${service.name}: ${service.name} publishes the host's ports, so two cannot run at once`)
@@ -248,6 +280,11 @@ export function parseRegistrySettings(read: ConfigReader): RegistrySettings {
 /** Validates raw stack config into typed settings, reporting every problem at once. */
 export function parseSettings(read: ConfigReader): Settings {
     const r = new Reader(read);
+    const health: HealthTiming = {
+        startPeriodSeconds: r.integer("healthStartPeriodSeconds", 0, ...HEALTH_RANGES.startPeriodSeconds),
+        intervalSeconds: r.integer("healthIntervalSeconds", 1, ...HEALTH_RANGES.intervalSeconds),
+        timeoutSeconds: r.integer("healthTimeoutSeconds", 60, ...HEALTH_RANGES.timeoutSeconds),
+    };
     const settings: Settings = {
         registry: readRegistry(r, read),
         connection: {
@@ -261,12 +298,7 @@ export function parseSettings(read: ConfigReader): Settings {
             dir: r.string("composeDir", PATH, "~/probability/infra/compose-prod", "an absolute path or one starting with ~/"),
             file: r.string("composeFile", COMPOSE_FILE, "podman-compose.yaml", "a compose file name ending in .yaml or .yml"),
         },
-        health: {
-            startPeriodSeconds: r.integer("healthStartPeriodSeconds", 0, 0, 600),
-            intervalSeconds: r.integer("healthIntervalSeconds", 1, 1, 60),
-            timeoutSeconds: r.integer("healthTimeoutSeconds", 60, 1, 1800),
-        },
-        services: readServices(r),
+        services: readServices(r, health),
     };
     if (r.problems.length > 0) {
         throw new ConfigError(r.problems);

@@ -1,4 +1,4 @@
-import { ComposeSettings, HealthTiming, ServiceSettings } from "../config/settings";
+import { ComposeSettings, ServiceSettings } from "../config/settings";
 import { assign, bashCommand, quote, quotePath } from "./shell";
 
 /**
@@ -15,8 +15,7 @@ export interface RollbackPlan {
     /** Set for ECR: the server logs in with its own AWS credentials. */
     ecrLogin?: { region: string; registryHost: string };
     compose: ComposeSettings;
-    health: HealthTiming;
-    /** The proxy container to restart after the service changed; absent for the proxy itself. */
+    /** The proxy container to reload after the service changed; absent for the proxy itself. */
     proxyContainer?: string;
     limits: StepLimits;
 }
@@ -81,7 +80,8 @@ function imageVariables(plan: RollbackPlan): string[] {
 
 /** Every value the script uses, quoted once, at the top where a diff shows it. */
 export function variables(plan: RollbackPlan): string[] {
-    const { service, compose, health, limits } = plan;
+    const { service, compose, limits } = plan;
+    const { health } = service;
     return [
         ...imageVariables(plan),
         assign("container", service.container),

@@ -14,6 +14,7 @@ export interface RegisteredResource {
     dependsOn: string[];
     protect: boolean;
     importId?: string;
+    additionalSecretOutputs: string[];
 }
 
 export interface ProgramRun {
@@ -142,7 +143,7 @@ async function evaluate(config: Record<string, string | undefined>, stack: strin
                     outputs.arn = `arn:aws:ecr:us-east-1:476702565908:repository/${args.inputs.name}`;
                 }
                 const key = `${args.type}::${args.name}`;
-                resources.push({ type: args.type, name: args.name, key, inputs: args.inputs, dependsOn: [], protect: false });
+                resources.push({ type: args.type, name: args.name, key, inputs: args.inputs, dependsOn: [], protect: false, additionalSecretOutputs: [] });
                 return { id: `${args.name}-id`, state: outputs };
             },
             call(args: pulumi.runtime.MockCallArgs) {
@@ -188,6 +189,7 @@ async function evaluate(config: Record<string, string | undefined>, stack: strin
         resource.dependsOn = (await Promise.all(deps.map((d) => unwrap(d.urn)))).map(keyOfUrn);
         resource.protect = opts.protect === true;
         resource.importId = (opts as pulumi.CustomResourceOptions).import as string | undefined;
+        resource.additionalSecretOutputs = (opts as pulumi.CustomResourceOptions).additionalSecretOutputs ?? [];
     }
     return { resources, outputs };
 }

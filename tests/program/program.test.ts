@@ -77,8 +77,9 @@ describe("the program with Pulumi.prod.yaml", () => {
             });
         });
 
-        it("connects with the pinned host key, bounded dialling, and the private key as a secret", () => {
+        it("connects with the pinned host key, bounded dialling, and the private key as a secret; keeps the output of commands that log in secret", () => {
             for (const command of commandsOf(run)) {
+                assert.ok(["stdout", "stderr"].every((o) => command.additionalSecretOutputs.includes(o)), command.name);
                 const connection = command.inputs.connection;
                 // The whole connection is wrapped as a secret because it holds the key.
                 assert.strictEqual(connection["4dabf18193072939515e22adb298388d"], "1b47061264138c4ac30d75fd1eb44270");

@@ -180,7 +180,6 @@ function planFor(settings: Settings, serviceName: string): RollbackPlan {
         targetImage: `${imageRepository}@sha256:${"0123456789abcdef".repeat(4)}`,
         ecrLogin: { region: "us-east-1", registryHost: REGISTRY_HOST },
         compose: settings.compose,
-        health: settings.health,
         proxyContainer: serviceName === "nginx" ? undefined : "nginx_prod",
         limits: DEFAULT_LIMITS,
     };

@@ -44,3 +44,23 @@ describe("settings: containerHealth", () => {
         });
     }
 });
+
+describe("settings: health timing per service", () => {
+    it("takes the stack's timing, with a service's healthTimings entry over it", () => {
+        const services = parse({ healthTimeoutSeconds: "30", healthTimings: JSON.stringify({ backend: { timeoutSeconds: 120, startPeriodSeconds: 5 } }) }).services;
+        assert.deepStrictEqual(services[0].health, { startPeriodSeconds: 5, intervalSeconds: 1, timeoutSeconds: 120 });
+        assert.deepStrictEqual(services[1].health, { startPeriodSeconds: 0, intervalSeconds: 1, timeoutSeconds: 30 });
+    });
+
+    for (const [value, expected] of [
+        [{ backend: { timeoutSeconds: 0 } }, /healthTimings\.backend\.timeoutSeconds: "0" is not a whole number from 1 to 1800/],
+        [{ backend: { timeoutSeconds: "60" } }, /healthTimings\.backend\.timeoutSeconds: "60" is not a whole number/],
+        [{ backend: { timeout: 60 } }, /healthTimings\.backend\."timeout" is not one of startPeriodSeconds, intervalSeconds, timeoutSeconds/],
+        [{ backend: 60 }, /healthTimings\.backend is not an object/],
+        [{ db: {} }, /healthTimings\."db" is not a service/],
+    ] as const) {
+        it(`refuses ${JSON.stringify(value)}`, () => {
+            assert.throws(() => parse({ healthTimings: JSON.stringify(value) }), (error: Error) => expected.test(error.message));
+        });
+    }
+});
