@@ -42,6 +42,7 @@ export function rollbackCommand(plan: RollbackPlan): string {
         ...restartProxyFunction(plan),
         ...switchFunction(),
         ...lockStep(),
+        ...recoverStep(),
         ...(plan.ecrLogin ? loginStep(plan.ecrLogin) : []),
         ...pullStep(),
         ...inspectStep(),
@@ -96,6 +97,9 @@ export function variables(plan: RollbackPlan): string[] {
         // The lock and the audit trail sit next to the compose directory.
         `lock_file="$(dirname "$compose_dir")/.rollback.lock"`,
         `audit_log="$(dirname "$compose_dir")/rollback-audit.log"`,
+        // podman-compose prints each `podman run` with the service's environment:
+        // it goes to a log on the server, never into Pulumi's output or state.
+        `compose_log="$(dirname "$compose_dir")/rollback-compose.log"`,
     ];
 }
 
@@ -167,7 +171,11 @@ export function recreateFunction(): string[] {
         `  cd "$compose_dir" &&`,
         `  bounded "$limit_podman" podman stop --ignore "$container" >/dev/null &&`,
         `  bounded "$limit_podman" podman rm --ignore "$container" >/dev/null &&`,
-        `  bounded "$limit_compose" podman-compose -f "$compose_file" up -d --no-deps "$compose_service"`,
+        `  compose_up`,
+        "}",
+        "compose_up() {",
+        `  bounded "$limit_compose" podman-compose -f "$compose_file" up -d --no-deps "$compose_service" >>"$compose_log" 2>&1 ||`,
+        `    { say "podman-compose failed, see $compose_log" >&2; return 1; }`,
         "}",
     ];
 }
@@ -239,13 +247,38 @@ export function inspectStep(): string[] {
     return [`target_id=$(image_id "$target_image")`, `previous_id=$(running_image)`];
 }
 
-/** Already there: keep `:latest` on it and touch nothing else. */
+/**
+ * Already there: keep `:latest` on it and touch nothing else, but only call it
+ * done when it is healthy (an earlier run may have been cut off before its gate).
+ */
 export function convergeStep(): string[] {
     return [
         `if [ "$previous_id" = "$target_id" ]; then`,
         `  podman tag "$target_image" "$image_repository:latest"`,
-        `  say "already running $version, nothing to do"`,
+        `  wait_healthy "$target_id" || fail "already running $version, but it is not healthy within \${health_timeout}s; nothing was changed"`,
+        `  say "already running $version, healthy, nothing to do"`,
         "  exit 0",
+        "fi",
+    ];
+}
+
+/**
+ * A run cut off in the middle of a side-by-side switch leaves the old
+ * container as `<container>-previous`: keep whichever one serves under the
+ * real name, and let nginx forget the other.
+ */
+export function recoverStep(): string[] {
+    return [
+        `if podman container exists "$container-previous"; then`,
+        `  if [ -n "$(running_image)" ]; then`,
+        `    say "removing $container-previous, left by an interrupted run"`,
+        `    bounded "$limit_podman" podman rm --force "$container-previous" >/dev/null`,
+        "  else",
+        `    say "restoring $container from $container-previous, left by an interrupted run"`,
+        `    podman rm --force --ignore "$container" >/dev/null && podman rename "$container-previous" "$container" &&`,
+        `    bounded "$limit_podman" podman start "$container" >/dev/null`,
+        "  fi",
+        "  restart_proxy",
         "fi",
     ];
 }
@@ -268,7 +301,7 @@ export function switchFunction(): string[] {
         "  fi",
         `  local old="$container-previous"`,
         `  podman rm --force --ignore "$old" >/dev/null 2>&1; podman rename "$container" "$old" || return 1`,
-        `  if ! { cd "$compose_dir" && bounded "$limit_compose" podman-compose -f "$compose_file" up -d --no-deps "$compose_service" && wait_ready "$container" "$1"; }; then`,
+        `  if ! { cd "$compose_dir" && compose_up && wait_ready "$container" "$1"; }; then`,
         `    say "the new container is not ready; the running one kept serving"`,
         `    podman rm --force --ignore "$container" >/dev/null; podman rename "$old" "$container"`,
         "    return 1",

@@ -34,7 +34,7 @@ const DELIMITER = "ROLLBACK_SCRIPT";
  * leaves the script's own stdin alone.
  */
 export function bashCommand(lines: string[]): string {
-    if (lines.some((line) => line === DELIMITER)) {
+    if (lines.join("\n").split("\n").includes(DELIMITER)) {
         throw new Error(`a script line may not be ${DELIMITER}`);
     }
     return [`exec bash -c "$(cat <<'${DELIMITER}'`, ...lines, DELIMITER, `)"`].join("\n");

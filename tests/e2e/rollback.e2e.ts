@@ -178,6 +178,30 @@ describe("rollback against the sandbox", function () {
         extra.healthTimeoutSeconds = "31";
     });
 
+    it("without containerHealth, an unhealthy release is reverted by recreating the old image", async () => {
+        const broken = "2026.01.7-badbad8";
+        sandboxScript("push-release.sh", "website", broken, "--unhealthy");
+        const serving = pinned.website!;
+        const servingImage = runningImage("website");
+        const result = await up({ website: broken }, { healthTimeoutSeconds: "8" });
+        assert.strictEqual(result.failure?.command, "website", JSON.stringify(result.failure));
+        assert.match(result.failure!.message, new RegExp(`${broken} did not become healthy within 8s; reverted: website_prod runs ${serving} again and is healthy`));
+        assert.strictEqual(runningImage("website"), servingImage);
+        await assertServes("website", serving);
+        pinned.website = serving;
+        extra.healthTimeoutSeconds = "8";
+    });
+
+    it("a container left beside the service by an interrupted run is cleaned up by the next one", async () => {
+        execFileSync("podman", ["run", "-d", "--name", "backend_prod-previous", "--network", "compose-prod_default",
+            "--network-alias", "back-central", `${SANDBOX.registry}/probability-backend:latest`], { stdio: "ignore" });
+        const result = await up({}, { healthTimeoutSeconds: "32" });
+        assertSucceeded(result);
+        assert.match(result.logs.backend.stdout, /removing backend_prod-previous, left by an interrupted run/);
+        assert.throws(() => execFileSync("podman", ["container", "exists", "backend_prod-previous"]));
+        await assertServes("backend", pinned.backend!);
+    });
+
     /** The create scripts the program builds for a config, by service, without running them. */
     async function scriptsFor(changes: Partial<Record<Service, string>>): Promise<Record<string, { connection: Connection; script: string }>> {
         const run = await runProgram(localConfig({ ...pinned, ...changes }, extra), "local", "real");
